@@ -1,0 +1,3 @@
+from lambdadev.cli import main
+
+main()
