@@ -14,11 +14,12 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
 from lambdadev.engine import LABEL_PROJECT, LABEL_ROLE, LABEL_SESSION, Engine
-from lambdadev.errors import EnvironmentProblem
+from lambdadev.errors import EnvironmentProblem, LambdadevError
 from lambdadev.rie import INVOKE_PATH, RIE_PORT
 
 
@@ -28,6 +29,12 @@ class Worker:
     container_id: str
     port: int
     served: int = 0
+    # set by the gateway when a request to it failed: checked (and replaced if dead) on return
+    suspect: bool = False
+    # set when the container must be replaced whatever its state (e.g. it hangs)
+    condemned: str | None = None
+    # set once replaced: its log follower stops
+    retired: bool = False
 
     @property
     def url(self) -> str:
@@ -59,6 +66,8 @@ class Pool:
         self._idle: asyncio.Queue[Worker] = asyncio.Queue()
         self._on_log = on_log
         self._closed = threading.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.replaced = 0
 
     # ---- life cycle ----
 
@@ -113,12 +122,80 @@ class Pool:
 
     @contextlib.asynccontextmanager
     async def worker(self) -> AsyncIterator[Worker]:
+        """Lend an idle container (FIFO: waiters are served in arrival order).
+
+        A container marked with :meth:`suspect` or :meth:`discard` while lent is
+        checked on return and replaced by a new one if it died; the pool keeps
+        its size, and nobody else is lent the dead one.
+        """
         worker = await self._idle.get()
         try:
             yield worker
         finally:
             worker.served += 1
-            self._idle.put_nowait(worker)
+            if worker.suspect or worker.condemned:
+                self._spawn(self._check(worker))
+            else:
+                self._idle.put_nowait(worker)
+
+    def suspect(self, worker: Worker) -> None:
+        """A request to ``worker`` failed at the transport level: check it when it is returned."""
+        worker.suspect = True
+
+    def discard(self, worker: Worker, reason: str) -> None:
+        """Replace ``worker`` when it is returned, whatever its state."""
+        worker.condemned = reason
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _check(self, worker: Worker) -> None:
+        reason = worker.condemned
+        if reason is None:
+            state = await asyncio.to_thread(self.engine.status, worker.container_id)
+            if state == "running":
+                worker.suspect = False
+                self._idle.put_nowait(worker)
+                return
+            reason = f"stopped ({state})"
+        await self._replace(worker, reason)
+
+    async def _replace(self, old: Worker, reason: str) -> None:
+        """Remove ``old``'s container and lend a new one in its place (same index, same spec)."""
+        old.retired = True
+        self._say(old.index, f"lambdadev: container {old.index} {reason}; starting a new one")
+        await asyncio.to_thread(self.engine.remove, old.container_id)
+        for attempt in range(5):
+            if self._closed.is_set():
+                return
+            try:
+                new = await self._create(old.index)
+            except LambdadevError as exc:
+                self._say(old.index, f"lambdadev: cannot start container {old.index}: {exc.message}")
+                await asyncio.sleep(0.5 * (attempt + 1))
+                continue
+            try:
+                await self._wait_ready(new)
+            except LambdadevError as exc:
+                self._say(old.index, f"lambdadev: container {old.index}: {exc.message}")
+                await asyncio.to_thread(self.engine.remove, new.container_id)
+                await asyncio.sleep(0.5 * (attempt + 1))
+                continue
+            if self._closed.is_set():
+                await asyncio.to_thread(self.engine.remove, new.container_id)
+                return
+            self.workers[old.index] = new
+            self.replaced += 1
+            self._follow_logs(new)
+            self._idle.put_nowait(new)
+            return
+        self._say(old.index, f"lambdadev: gave up replacing container {old.index}; restart `lambdadev up`")
+
+    def _say(self, index: int, line: str) -> None:
+        if self._on_log is not None:
+            self._on_log(index, line)
 
     @property
     def queued(self) -> int:
@@ -147,7 +224,7 @@ class Pool:
 
         def follow() -> None:
             since: float | None = None
-            while not self._closed.is_set():
+            while not self._closed.is_set() and not worker.retired:
                 buffer = b""
                 try:
                     for chunk in self.engine.logs(worker.container_id, since=since):
