@@ -19,9 +19,14 @@ PROBE_SRC = Path(__file__).parent / "functions" / "probe" / "main.go"
 _made: dict[str, Path] = {}
 
 
-def probe_project(tmp_path_factory: pytest.TempPathFactory, timeout: int = 2) -> Path:
-    """A function folder holding the probe, with the given function timeout (seconds)."""
-    key = f"probe-{timeout}"
+def probe_project(tmp_path_factory: pytest.TempPathFactory, timeout: int = 2, slot: str = "a") -> Path:
+    """A function folder holding the probe, with the given function timeout (seconds).
+
+    Folders of different ``slot`` are different functions (``up`` of one does not
+    remove the containers of another) with the same files, so their images share
+    the Docker layer cache.
+    """
+    key = f"probe-{timeout}-{slot}"
     if key not in _made:
         parent = tmp_path_factory.mktemp(key)
         project = new_project(parent, "probe", base="scratch")
