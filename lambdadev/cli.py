@@ -193,8 +193,9 @@ def invoke(
         f"{'function error' if result.function_error else 'ok'} · HTTP {result.status} · "
         f"{result.duration * 1000:.1f} ms" + (f" · request {result.request_id}" if result.request_id else "")
     )
-    sys.stdout.buffer.write(inv.render_payload(result.payload, raw, sys.stdout.isatty()))
-    if sys.stdout.isatty() and not result.payload.endswith(b"\n"):
+    rendered = inv.render_payload(result.payload, raw, sys.stdout.isatty())
+    sys.stdout.buffer.write(rendered)
+    if sys.stdout.isatty() and not rendered.endswith(b"\n"):
         sys.stdout.buffer.write(b"\n")
     sys.stdout.flush()
     raise typer.Exit(inv.exit_code(result))

@@ -105,4 +105,5 @@ def test_pretty_json_on_a_tty(up):
     _, wait_status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(wait_status) == 0
     text = b"".join(chunks).decode().replace("\r\n", "\n")
-    assert '{\n  "host": ' in text and '\n  "n": 9,\n' in text
+    assert '\n  "host": ' in text and '\n  "n": 9\n}\n' in text
+    assert not text.endswith("\n\n")
