@@ -15,7 +15,7 @@ import typer
 
 from lambdadev import __version__
 from lambdadev.console import out
-from lambdadev.errors import LambdadevError
+from lambdadev.errors import BuildFailed, LambdadevError
 
 app = typer.Typer(
     name="lambdadev",
@@ -145,6 +145,13 @@ def up(
 ) -> None:
     """Build the dev image and serve the function with RIE until Ctrl-C.
 
+    Hot reload: a save of a .go file, go.mod, go.sum or a `watch` glob of
+    lambdadev.toml rebuilds the binary incrementally (no new image) and restarts
+    the containers; requests made meanwhile wait for the new code. A change to
+    the Dockerfile, lambdadev.toml or the env file rebuilds the dev image. The
+    builder is [build] builder = "auto|host|container" (LAMBDADEV_BUILDER).
+    Needs a local Docker engine (.lambdadev/build is bind-mounted).
+
     The seed's request works unchanged:
     curl -XPOST http://localhost:9000/2015-03-31/functions/function/invocations -d '{}'
 
@@ -160,7 +167,11 @@ def up(
         "env_file": str(env_file) if env_file else None,
     }
     settings = _settings(flags, env_pairs=env or (), build_arg_pairs=build_arg or ())
-    raise typer.Exit(up_module.run(settings, Engine(), up_module.UpOptions(watch=not no_watch)))
+    options = up_module.UpOptions(
+        watch=not no_watch,
+        reload_settings=lambda: _settings(flags, env_pairs=env or (), build_arg_pairs=build_arg or ()),
+    )
+    raise typer.Exit(up_module.run(settings, Engine(), options))
 
 
 @app.command()
@@ -260,6 +271,10 @@ def main() -> None:
     try:
         app()
     except LambdadevError as exc:
+        if isinstance(exc, BuildFailed) and exc.log and out.is_tty:
+            # on a terminal the spinner hid the tool's output: show its end
+            for line in exc.log.splitlines()[-25:]:
+                out.log(line)
         out.error(exc.message, exc.hint)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
