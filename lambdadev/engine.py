@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import docker
 import docker.errors
@@ -133,6 +133,39 @@ class Engine:
 
     def image_attrs(self, ref: str) -> dict[str, Any]:
         return dict(self.client.images.get(ref).attrs)
+
+    def pull(self, ref: str, platform: str) -> None:
+        """``docker pull --platform``; an unreachable registry is an environment problem."""
+        repository, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
+        try:
+            self.client.images.pull(repository, tag=tag or "latest", platform=platform)
+        except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+            raise EnvironmentProblem(
+                f"cannot pull {ref} for {platform}: {_short(getattr(exc, 'explanation', None) or exc)}",
+                hint=f"pull it by hand (`docker pull --platform {platform} {ref}`) or point BASE_IMAGE "
+                f"at a local {platform} image with --build-arg BASE_IMAGE=…",
+            ) from None
+
+    def tag(self, image_id: str, ref: str) -> None:
+        repository, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
+        self.client.images.get(image_id).tag(repository, tag or "latest")
+
+    def image_files(self, ref: str) -> dict[str, int]:
+        """Every path in the image's filesystem → its size (0 for folders and links)."""
+        import io
+        import tarfile
+
+        container = self.client.containers.create(ref, entrypoint=["/nonexistent"], network_disabled=True)
+        try:
+            stream = io.BytesIO(b"".join(cast(Iterator[bytes], container.export())))
+            files: dict[str, int] = {}
+            with tarfile.open(fileobj=stream, mode="r") as tar:
+                for member in tar:
+                    path = "/" + member.name.removeprefix("./").lstrip("/")
+                    files[path] = member.size if member.isfile() else 0
+            return files
+        finally:
+            container.remove(force=True)
 
     # ---- containers ----
 

@@ -62,7 +62,15 @@ def build_image(
     cancelled: threading.Event | None = None,
 ) -> Image:
     """Build one target of the function's Dockerfile with progress on stderr."""
+    from lambdadev import arch
+
     tag = tag or settings.image_tag(target)
+    buildargs = build_args(settings)
+    buildargs.update(
+        arch.build_args(engine, settings.arch, target, buildargs, arch.dockerfile_base(settings.root))
+    )
+    if target == "dev" and settings.arch != arch.host_arch():
+        out.info(f"dev runs natively on this {arch.host_arch()} machine; release images are {settings.arch}")
     with out.status(f"building {target} image {tag}") as status:
 
         def on_line(line: str) -> None:
@@ -75,7 +83,7 @@ def build_image(
             settings.root,
             target=target,
             tag=tag,
-            buildargs=build_args(settings),
+            buildargs=buildargs,
             labels={LABEL_PROJECT: settings.project_id},
             on_line=on_line,
             cancelled=cancelled,
