@@ -29,12 +29,16 @@ REPORT_RE = re.compile(r"^REPORT RequestId: (\S+)\s+(.*)$")
 @dataclass(frozen=True)
 class UpOptions:
     watch: bool = True
+    # resolves the settings again with the same flags (after lambdadev.toml or the env file changed)
+    reload_settings: Callable[[], Settings] | None = None
 
 
 def bind(host: str, port: int) -> socket.socket:
     """Bind the gateway's port first, so a busy port fails before any build."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets whose proto says TCP,
+    # and without it Nagle + delayed ACK add ~40 ms to every response (see docs/gateway.md)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
