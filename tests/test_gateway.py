@@ -1,7 +1,8 @@
 """Unit tests of the gateway's wiring: payload-2.0 mapping both ways, the queue bound, errors.
 
-A fake pool lends fake workers whose URLs point at a small in-process RIE
-stand-in (an httpx MockTransport), so these run in milliseconds; the real
+A fake pool lends fake workers and a fake upstream answers for RIE, so these
+run in milliseconds; the gateway's own RIE client is tested against a small
+asyncio server; the real
 engine and RIE are in test_gateway_docker.py and test_function_url_docker.py.
 """
 
@@ -16,7 +17,17 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from lambdadev.gateway import Gate, Gateway, Outcome, url_event, url_response
+from lambdadev.gateway import (
+    Gate,
+    Gateway,
+    Outcome,
+    RieClient,
+    UpstreamLost,
+    UpstreamUnreachable,
+    url_event,
+    url_response,
+)
+from tests.conftest import free_port
 
 
 def scope(method="GET", path="/hello", query=b"", headers=(), client=("10.0.0.9", 5555)):
@@ -159,7 +170,7 @@ def test_function_errors_and_malformed_answers_are_502(result):
 class FakeWorker:
     def __init__(self, index: int) -> None:
         self.index = index
-        self.url = f"http://worker-{index}/2015-03-31/functions/function/invocations"
+        self.port = 1000 + index
 
 
 class FakePool:
@@ -186,12 +197,23 @@ class FakePool:
         self.suspected.append(worker.index)
 
 
+class FakeUpstream:
+    def __init__(self, handler) -> None:
+        self.handler = handler
+
+    async def post(self, port: int, payload: bytes, request_id: str) -> tuple[int, bytes]:
+        return await self.handler(port, payload)
+
+    async def aclose(self) -> None:
+        pass
+
+
 def make_gateway(size: int, handler, max_queue: int = 1000) -> tuple[Gateway, FakePool]:
     pool = FakePool(size)
     gate = Gate()
     gate.open()
     gateway = Gateway(pool, gate, timeout=3, max_queue=max_queue)  # type: ignore[arg-type]
-    gateway.client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    gateway.upstream = FakeUpstream(handler)
     return gateway, pool
 
 
@@ -207,13 +229,13 @@ def test_past_the_queue_bound_callers_get_429():
     in_flight = 0
     peak = 0
 
-    async def rie(request: httpx.Request) -> httpx.Response:
+    async def rie(port: int, payload: bytes) -> tuple[int, bytes]:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
         await release.wait()
         in_flight -= 1
-        return httpx.Response(200, content=request.content)
+        return 200, payload
 
     async def scenario() -> list[httpx.Response]:
         gateway, _ = make_gateway(2, rie, max_queue=3)
@@ -233,10 +255,10 @@ def test_past_the_queue_bound_callers_get_429():
 
 
 def test_connect_error_is_retried_on_another_container():
-    async def rie(request: httpx.Request) -> httpx.Response:
-        if request.url.host == "worker-0":
-            raise httpx.ConnectError("refused", request=request)
-        return httpx.Response(200, content=b'{"ok":true}')
+    async def rie(port: int, payload: bytes) -> tuple[int, bytes]:
+        if port == 1000:
+            raise UpstreamUnreachable("refused")
+        return 200, b'{"ok":true}'
 
     async def scenario() -> tuple[httpx.Response, FakePool]:
         gateway, pool = make_gateway(2, rie)
@@ -249,8 +271,8 @@ def test_connect_error_is_retried_on_another_container():
 
 
 def test_container_lost_mid_invocation_is_an_unhandled_502():
-    async def rie(request: httpx.Request) -> httpx.Response:
-        raise httpx.RemoteProtocolError("Server disconnected", request=request)
+    async def rie(port: int, payload: bytes) -> tuple[int, bytes]:
+        raise UpstreamLost("IncompleteReadError")
 
     async def scenario() -> tuple[httpx.Response, FakePool]:
         gateway, pool = make_gateway(1, rie)
@@ -265,7 +287,7 @@ def test_container_lost_mid_invocation_is_an_unhandled_502():
 
 
 def test_build_error_is_served_while_the_code_is_broken():
-    async def rie(request: httpx.Request) -> httpx.Response:
+    async def rie(port: int, payload: bytes) -> tuple[int, bytes]:
         raise AssertionError("no invocation while the build is broken")
 
     async def scenario() -> httpx.Response:
@@ -277,3 +299,68 @@ def test_build_error_is_served_while_the_code_is_broken():
     resp = asyncio.run(scenario())
     assert resp.status_code == 502 and resp.headers["x-amz-function-error"] == "Unhandled"
     assert resp.json() == {"errorType": "lambdadev.BuildError", "errorMessage": "main.go:3: syntax error"}
+
+
+# ---- the RIE client, against a small server speaking like Go's net/http ----
+
+
+def _serve_once(answers: list[bytes]):
+    """A loopback server that reads one request per answer and writes the answer."""
+    requests: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for answer in answers:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(
+                next(ln for ln in head.split(b"\r\n") if ln.lower().startswith(b"content-length")).split(
+                    b":"
+                )[1]
+            )
+            requests.append(head + await reader.readexactly(length))
+            if not answer:
+                break
+            writer.write(answer)
+            await writer.drain()
+        writer.close()
+
+    return handle, requests
+
+
+def test_rie_client_reads_length_and_chunked_bodies_on_one_connection():
+    answers = [
+        b'HTTP/1.1 200 OK\r\nContent-Length: 7\r\nContent-Type: text/plain\r\n\r\n{"a":1}',
+        b"HTTP/1.1 502 Bad Gateway\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n",
+    ]
+
+    async def scenario() -> tuple[list, list[bytes]]:
+        handle, requests = _serve_once(answers)
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = RieClient(timeout=5)
+        try:
+            results = [await client.post(port, b'{"x":1}', "id-1"), await client.post(port, b"{}", "id-2")]
+        finally:
+            await client.aclose()
+            server.close()
+        return results, requests
+
+    results, requests = asyncio.run(scenario())
+    assert results == [(200, b'{"a":1}'), (502, b"abcdefg")]
+    assert len(requests) == 2  # the second call reused the keep-alive connection
+    assert requests[0].startswith(b"POST /2015-03-31/functions/function/invocations HTTP/1.1\r\n")
+    assert b"X-Amzn-RequestId: id-1\r\n" in requests[0] and requests[0].endswith(b'{"x":1}')
+
+
+def test_rie_client_errors():
+    async def scenario() -> None:
+        with pytest.raises(UpstreamUnreachable):
+            await RieClient(timeout=5).post(free_port(), b"{}", "r")
+        handle, _ = _serve_once([b""])  # reads the request, then hangs up without answering
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        try:
+            with pytest.raises(UpstreamLost):
+                await RieClient(timeout=5).post(server.sockets[0].getsockname()[1], b"{}", "r")
+        finally:
+            server.close()
+
+    asyncio.run(scenario())
