@@ -189,8 +189,12 @@ def invoke(
 ) -> None:
     """Invoke the running function with a JSON event and print its payload.
 
-    Exit codes: 0 success, 1 the function returned an error, 2 bad event,
-    3 nothing answers.
+    The payload goes to stdout: pretty JSON on a terminal, unchanged with
+    --raw or when piped. Status, duration and request id go to stderr.
+
+    Exit codes: 0 success, 1 the function failed (error, panic, exit,
+    timeout), 2 bad event (not JSON, over Lambda's 6 MB limit), 3 nothing
+    answers.
 
     Example: lambdadev invoke events/hello.json
     """
