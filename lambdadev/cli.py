@@ -227,6 +227,48 @@ def _invoke_port() -> int:
 
 
 @app.command()
+def size(
+    base: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--base", help="Only these bases (repeatable): al2023 | distroless | scratch.", metavar="BASE"
+        ),
+    ] = None,
+    build_arg: BuildArgs = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON (for scripts).")] = False,
+) -> None:
+    """Build production on each base and a single-stage baseline; print the size table.
+
+    Columns: base, the image it came from, image size, binary size, what is
+    inside, ratio to the single-stage image (Go image + COPY + go build).
+    Set LAMBDADEV_BASE_IMAGES="al2023=REF distroless=REF" to use mirrors.
+
+    Example: lambdadev size --base scratch --base distroless
+    """
+    from lambdadev import size as size_module
+    from lambdadev.engine import Engine
+
+    settings = _settings(build_arg_pairs=build_arg or ())
+    with out.status("measuring image sizes") as status:
+        rows = size_module.measure(
+            Engine(),
+            settings,
+            base or (),
+            on_step=out.info,
+            on_line=None if out.is_tty else out.line,
+        )
+        status.update("done")
+    if as_json:
+        typer.echo(size_module.to_json(rows), nl=False)
+    elif sys.stdout.isatty():
+        from rich.console import Console
+
+        size_module.print_rich(rows, Console(highlight=False))
+    else:
+        typer.echo(size_module.plain(rows), nl=False)
+
+
+@app.command()
 def down(
     all_projects: Annotated[
         bool, typer.Option("--all", help="Remove the containers of every function.")

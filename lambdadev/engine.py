@@ -85,6 +85,7 @@ class Engine:
         platform: str | None = None,
         on_line: Callable[[str], None] | None = None,
         cancelled: threading.Event | None = None,
+        dockerfile: str | None = None,
     ) -> Image:
         """``docker build`` (classic builder) streaming each output line to ``on_line``."""
         log: list[str] = []
@@ -97,6 +98,7 @@ class Engine:
                 buildargs=dict(buildargs),
                 labels=dict(labels or {}),
                 platform=platform,
+                dockerfile=dockerfile,
                 rm=True,
                 forcerm=True,
                 decode=True,
@@ -149,6 +151,19 @@ class Engine:
     def tag(self, image_id: str, ref: str) -> None:
         repository, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
         self.client.images.get(image_id).tag(repository, tag or "latest")
+
+    def file_size(self, ref: str, path: str) -> int | None:
+        """The size of one file in an image (None when it is not there), without running it."""
+        container = self.client.containers.create(ref, entrypoint=["/nonexistent"], network_disabled=True)
+        try:
+            stream, stat = container.get_archive(path)
+            for _ in stream:  # drain it: an unread archive keeps the container locked
+                pass
+            return int(stat["size"]) if stat else None
+        except docker.errors.NotFound:
+            return None
+        finally:
+            container.remove(force=True)
 
     def image_files(self, ref: str) -> dict[str, int]:
         """Every path in the image's filesystem → its size (0 for folders and links)."""

@@ -21,9 +21,15 @@ from lambdadev import gotool
 from lambdadev.errors import UsageError
 
 RIE_VERSION = "v0.0.0-20261030222936-bef5c4ba774d"
-NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?$")
-MODULE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*(?:/[A-Za-z0-9._~-]+)*$")
+# The name is the folder, the default Go module path and the image repository
+# (lambdadev/NAME), so it follows Docker's rule for a repository path component.
+NAME_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+NAME_MAX = 63
+# golang.org/x/mod/module.CheckImportPath: elements of ASCII letters, digits and -._~+,
+# not empty, not starting or ending with a dot; the first element not starting with '-'.
+MODULE_ELEMENT_RE = re.compile(r"^[A-Za-z0-9_~+-](?:[A-Za-z0-9._~+-]*[A-Za-z0-9_~+-])?$")
 GO_VERSION_RE = re.compile(r"^1\.(\d+)$")
+MIN_GO_MINOR = 21  # toolchain lines in go.mod, log/slog; aws-lambda-go needs 1.18+
 ARCHES = {"x86_64": "amd64", "arm64": "arm64"}
 
 
@@ -45,6 +51,8 @@ BASES: dict[str, Base] = {
             "USER 65532:65532\n"
             'ENTRYPOINT ["/var/task/bootstrap"]\n'
         ),
+        # the minimal OS image may lack tzdata: embed Go's copy (about 450 KB)
+        go_tags="lambda.norpc,timetzdata",
     ),
     "distroless": Base(
         image="gcr.io/distroless/static-debian12:nonroot",
@@ -118,11 +126,7 @@ class NewProject:
 
 def validate(req: NewProject) -> tuple[Manifest, str, str]:
     """Check every input before anything is written; return (manifest, module, go version)."""
-    if not req.name or not NAME_RE.match(req.name) or ".." in req.name:
-        raise UsageError(
-            f"invalid function name {req.name!r}",
-            hint="use lower-case letters, digits, '-', '_' or '.'; start and end with a letter or digit",
-        )
+    check_name(req.name)
     known = templates()
     if req.template not in known:
         raise UsageError(f"unknown template {req.template!r}", hint=f"choose one of: {', '.join(known)}")
@@ -130,16 +134,45 @@ def validate(req: NewProject) -> tuple[Manifest, str, str]:
         raise UsageError(f"unknown base {req.base!r}", hint=f"choose one of: {', '.join(BASES)}")
     if req.arch not in ARCHES:
         raise UsageError(f"unknown architecture {req.arch!r}", hint=f"choose one of: {', '.join(ARCHES)}")
-    module = req.module or req.name
-    if not MODULE_RE.match(module) or ".." in module.split("/") or module.startswith("."):
-        raise UsageError(f"invalid Go module path {module!r}", hint="for example github.com/you/" + req.name)
+    module = req.module if req.module is not None else req.name
+    check_module(module, req.name)
     go_version = req.go_version or gotool.default_go_version()
     match = GO_VERSION_RE.match(go_version)
-    if not match or int(match.group(1)) < 21:
+    if not match or int(match.group(1)) < MIN_GO_MINOR:
         raise UsageError(
-            f"invalid --go-version {go_version!r}", hint="give a Go release as X.Y, 1.21 or newer, e.g. 1.26"
+            f"invalid --go-version {go_version!r}",
+            hint=f"give a Go release as X.Y, 1.{MIN_GO_MINOR} or newer, e.g. {gotool.default_go_version()}",
         )
     return known[req.template], module, go_version
+
+
+def check_name(name: str) -> None:
+    why = None
+    if not name:
+        why = "it is empty"
+    elif "/" in name or "\\" in name or name in (".", ".."):
+        why = "it is a path, not a name"
+    elif len(name) > NAME_MAX:
+        why = f"it is longer than {NAME_MAX} characters"
+    elif not NAME_RE.match(name):
+        why = "it is not a valid image and folder name"
+    if why:
+        raise UsageError(
+            f"invalid function name {name!r}: {why}",
+            hint="use lower-case letters and digits, separated by single '-', '_' or '.', e.g. my-function",
+        )
+
+
+def check_module(module: str, name: str) -> None:
+    """Reject what `go mod init` would reject (golang.org/x/mod/module.CheckImportPath)."""
+    elements = module.split("/")
+    bad = next((e for e in elements if not MODULE_ELEMENT_RE.match(e)), None)
+    if not module or bad is not None or elements[0].startswith("-"):
+        detail = "it is empty" if not module else f"bad path element {bad or elements[0]!r}"
+        raise UsageError(
+            f"invalid Go module path {module!r}: {detail}",
+            hint=f"use letters, digits and -._~ between single slashes, e.g. github.com/you/{name}",
+        )
 
 
 def _target_name(relative: Path) -> Path:
@@ -163,6 +196,28 @@ def render(src: Path, dest: Path, variables: dict[str, str]) -> None:
             shutil.copyfile(path, target)
 
 
+def template_variables(name: str, base: str, arch: str, go_version: str) -> dict[str, str]:
+    """What the ``.tmpl`` files of ``common/`` are rendered with (the Dockerfile needs only these)."""
+    spec = BASES[base]
+    return {
+        "name": name,
+        "base": base,
+        "base_image": spec.image,
+        "arch": arch,
+        "goarch": ARCHES[arch],
+        "go_tags": spec.go_tags,
+        "go_version": go_version,
+        "production": spec.production,
+        "rie_version": RIE_VERSION,
+    }
+
+
+def dockerfile_text(name: str, base: str, arch: str, go_version: str) -> str:
+    """The Dockerfile ``new`` writes for ``base`` (``size`` builds the bases a function does not use)."""
+    template = string.Template((scaffolds_dir() / "common" / "Dockerfile.tmpl").read_text())
+    return template.substitute(template_variables(name, base, arch, go_version))
+
+
 TidyRunner = Callable[[Path, tuple[str, ...], str], None]
 
 
@@ -177,20 +232,8 @@ def create(parent: Path, req: NewProject, *, force: bool = False, tidy: TidyRunn
             f"folder {dest} exists and is not empty",
             hint="choose another name, or pass --force to write the template into it",
         )
-    base = BASES[req.base]
-    variables = {
-        "name": req.name,
-        "module": module,
-        "template": req.template,
-        "base": req.base,
-        "base_image": base.image,
-        "arch": req.arch,
-        "goarch": ARCHES[req.arch],
-        "go_tags": base.go_tags,
-        "go_version": go_version,
-        "production": base.production,
-        "rie_version": RIE_VERSION,
-    }
+    variables = template_variables(req.name, req.base, req.arch, go_version)
+    variables.update(module=module, template=req.template)
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{req.name}.lambdadev-", dir=parent))
     umask = os.umask(0)
