@@ -353,14 +353,16 @@ def test_rie_client_reads_length_and_chunked_bodies_on_one_connection():
 
 def test_rie_client_errors():
     async def scenario() -> None:
-        with pytest.raises(UpstreamUnreachable):
-            await RieClient(timeout=5).post(free_port(), b"{}", "r")
+        client = RieClient(timeout=5)
         handle, _ = _serve_once([b""])  # reads the request, then hangs up without answering
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
         try:
+            with pytest.raises(UpstreamUnreachable):
+                await client.post(free_port(), b"{}", "r")
             with pytest.raises(UpstreamLost):
-                await RieClient(timeout=5).post(server.sockets[0].getsockname()[1], b"{}", "r")
+                await client.post(server.sockets[0].getsockname()[1], b"{}", "r")
         finally:
             server.close()
+            await client.aclose()
 
     asyncio.run(scenario())
