@@ -260,6 +260,68 @@ class Engine:
                 pass
         return removed
 
+    # ---- the long-lived builder container of `up` (hot reload) ----
+
+    def ensure_volume(self, name: str, labels: Mapping[str, str]) -> None:
+        """Create the named volume unless it exists (volumes outlive every container)."""
+        try:
+            self.client.volumes.get(name)
+        except docker.errors.NotFound:
+            self.client.volumes.create(name, labels=dict(labels))
+
+    def run_idle(
+        self,
+        image: str,
+        *,
+        name: str,
+        labels: Mapping[str, str],
+        binds: Mapping[str, tuple[str, str]],
+        environment: Mapping[str, str] | None = None,
+    ) -> str:
+        """Start a container that idles (for ``exec``); ``binds`` maps a host folder or a named
+        volume → (container folder, "ro"|"rw")."""
+        volumes = {src: {"bind": inside, "mode": mode} for src, (inside, mode) in binds.items()}
+        try:
+            container = self.client.containers.run(
+                image,
+                ["sh", "-c", "while :; do sleep 3600; done"],
+                entrypoint=[],
+                name=name,
+                detach=True,
+                labels=dict(labels),
+                volumes=volumes,
+                environment=dict(environment or {}),
+                init=False,
+            )
+        except docker.errors.ImageNotFound:
+            raise EnvironmentProblem(
+                f"the Go image {image} is not available for the builder container",
+                hint='pull it, set GO_IMAGE in [build.args] to one you have, or use builder = "host"',
+            ) from None
+        except docker.errors.APIError as exc:
+            raise EnvironmentProblem(f"cannot start container {name}: {exc.explanation or exc}") from None
+        return str(container.id)
+
+    def exec(
+        self,
+        container_id: str,
+        cmd: list[str],
+        *,
+        environment: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+    ) -> tuple[int, str]:
+        """``docker exec``: wait for ``cmd`` and return (exit code, stdout+stderr)."""
+        try:
+            code, output = self.client.containers.get(container_id).exec_run(
+                cmd, environment=dict(environment or {}), workdir=workdir
+            )
+        except docker.errors.NotFound:
+            raise EnvironmentProblem("the builder container is gone") from None
+        except docker.errors.APIError as exc:
+            raise EnvironmentProblem(f"docker exec failed: {exc.explanation or exc}") from None
+        text = output.decode(errors="replace") if isinstance(output, bytes) else str(output)
+        return int(code if code is not None else -1), text
+
     # ---- Go inside the Go image (when the host has no Go) ----
 
     def run_go(self, folder: Path, go_version: str, commands: list[list[str]]) -> None:

@@ -211,8 +211,27 @@ class Pool:
             for worker in held:
                 self._idle.put_nowait(worker)
 
+    @contextlib.asynccontextmanager
+    async def restarting(self) -> AsyncIterator[None]:
+        """Hold every container (after its in-flight invocation) and restart them while the
+        body runs, e.g. a build. RIE starts the function lazily, at the first invocation,
+        so a binary replaced during the restart is the one that runs. The containers are
+        lent again once both the body and the restarts are done."""
+        held = [await self._idle.get() for _ in self.workers]
+        try:
+            restarts = asyncio.gather(*(self._restart(w) for w in held))
+            try:
+                yield
+            finally:
+                await restarts
+        finally:
+            for worker in held:
+                self._idle.put_nowait(worker)
+
     async def _restart(self, worker: Worker) -> None:
         await asyncio.to_thread(self.engine.restart, worker.container_id, 0)
+        # a restart publishes 8080 on a new random loopback port
+        worker.port = await asyncio.to_thread(self.engine.host_port, worker.container_id, RIE_PORT)
         await self._wait_ready(worker)
 
     # ---- logs ----

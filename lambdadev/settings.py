@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
 }
 INT_KEYS = ("port", "concurrency", "timeout", "memory")
 STR_KEYS = ("name", "template", "base", "arch", "host", "env_file")
+BUILDERS = ("auto", "host", "container")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Settings:
     env_file: Path | None = None
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     build_args: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    builder: str = "auto"  # [build] builder / LAMBDADEV_BUILDER: auto | host | container (hot reload)
 
     @property
     def project_id(self) -> str:
@@ -157,6 +159,16 @@ def resolve(
     build_args = _str_table(build.get("args") if isinstance(build, dict) else None, "build.args")
     build_args.update(parse_pairs(environ.get(ENV_PREFIX + "BUILD_ARGS", "").split(), "LAMBDADEV_BUILD_ARGS"))
     build_args.update(parse_pairs(build_arg_pairs, "--build-arg"))
+    builder = str(
+        environ.get(ENV_PREFIX + "BUILDER")
+        or (build.get("builder") if isinstance(build, dict) else None)
+        or "auto"
+    )
+    if builder not in BUILDERS:
+        raise UsageError(
+            f"unknown builder {builder!r} ([build] builder or LAMBDADEV_BUILDER)",
+            hint=f"choose one of: {', '.join(BUILDERS)}",
+        )
     env = _str_table(data.get("env"), "env")
     env_file = values.pop("env_file")
     env_path = (root / env_file) if env_file else None
@@ -168,6 +180,7 @@ def resolve(
         env_file=env_path,
         env=MappingProxyType(env),
         build_args=MappingProxyType(build_args),
+        builder=builder,
         **values,
     )
 

@@ -9,19 +9,31 @@ import re
 import signal
 import socket
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 import uvicorn
 
 from lambdadev import gotool
+from lambdadev.builder import (
+    BINARY,
+    MOUNT_POINT,
+    Builder,
+    BuildResult,
+    in_daemon_thread,
+    make_builder,
+    out_dir,
+)
 from lambdadev.console import out
 from lambdadev.engine import LABEL_PROJECT, LABEL_SESSION, Engine, Image
-from lambdadev.errors import EnvironmentProblem
+from lambdadev.errors import BuildFailed, EnvironmentProblem, LambdadevError
 from lambdadev.gateway import Gate, Gateway
 from lambdadev.pool import ContainerSpec, Pool
 from lambdadev.settings import Settings
+from lambdadev.watch import ChangeSet, SourceFilter, watch
 
 REPORT_RE = re.compile(r"^REPORT RequestId: (\S+)\s+(.*)$")
 
@@ -126,8 +138,128 @@ def format_log(index: int, line: str) -> str | None:
     return line
 
 
+def rie_entrypoint(entrypoint: list[str] | None) -> list[str] | None:
+    """The dev image's ENTRYPOINT with its bootstrap replaced by the mounted one, or None when
+    it does not run RIE in front of a ``bootstrap``."""
+    if not entrypoint or len(entrypoint) < 2 or not entrypoint[0].endswith("aws-lambda-rie"):
+        return None
+    if not entrypoint[1].endswith("/" + BINARY):
+        return None
+    return [entrypoint[0], f"{MOUNT_POINT}/{BINARY}", *entrypoint[2:]]
+
+
+@dataclass(frozen=True)
+class ReloadReport:
+    change: ChangeSet
+    ok: bool
+    built: float  # seconds the (last) build took
+    ready: float  # seconds from the change being seen to the gate opening
+    full: bool
+    output: str = ""
+
+    def line(self) -> str:
+        what = "rebuilt dev image" if self.full else "built"
+        if self.ok:
+            return f"↻ {self.change.describe()} · {what} {self.built:.2f} s · ready {self.ready:.2f} s"
+        return (
+            f"✗ {self.change.describe()} · build failed after {self.built:.2f} s · invocations get the error"
+        )
+
+
+def print_report(report: ReloadReport) -> None:
+    if report.ok:
+        out.line(report.line(), style="cyan")
+        return
+    out.line(report.line(), style="bold red")
+    for line in report.output.splitlines():
+        out.log(line)
+
+
+class Reloader:
+    """The reload loop: change sets in, builds and restarts out, the gate in between.
+
+    The gate closes as soon as a change is seen, so a request made after a save
+    waits for the new code; saves that arrive during a build are built before the
+    gate opens again. A failed build opens the gate with the compiler's output.
+    """
+
+    def __init__(
+        self,
+        gate: Gate,
+        builder: Builder | None,
+        restarting: Callable[[], AbstractAsyncContextManager[None]],
+        rebuild: Callable[[], Awaitable[BuildResult]],
+        report: Callable[[ReloadReport], None] = print_report,
+    ) -> None:
+        self.gate = gate
+        self.builder = builder
+        self.restarting = restarting
+        self.rebuild = rebuild
+        self.report = report
+        self.queue: asyncio.Queue[ChangeSet] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.reloads = 0
+
+    def listen(self, changes: AsyncIterable[ChangeSet]) -> None:
+        """Start taking change sets (before the first start, so no save is missed)."""
+        self._tasks.append(asyncio.ensure_future(self._pump(changes)))
+
+    def start(self) -> None:
+        """Serve: open the gate unless saves are already waiting, and reload on each change."""
+        if self.queue.empty():
+            self.gate.open()
+        self._tasks.append(asyncio.ensure_future(self._loop()))
+
+    async def _pump(self, changes: AsyncIterable[ChangeSet]) -> None:
+        async for change in changes:
+            self.gate.close()
+            self.queue.put_nowait(change)
+
+    async def _loop(self) -> None:
+        while True:
+            await self.reload(await self.queue.get())
+
+    def _drain(self, change: ChangeSet) -> ChangeSet:
+        while not self.queue.empty():
+            change = change.merge(self.queue.get_nowait())
+        return change
+
+    async def reload(self, change: ChangeSet) -> ReloadReport:
+        todo = shown = self._drain(change)
+        while True:
+            full = todo.full or self.builder is None
+            try:
+                if full:
+                    result = await self.rebuild()
+                else:
+                    assert self.builder is not None
+                    async with self.restarting():
+                        result = await self.builder.build()
+            except LambdadevError as exc:
+                result = BuildResult(False, 0.0, exc.message + (f"\nhint: {exc.hint}" if exc.hint else ""))
+            if self.queue.empty():
+                break
+            # saved again during the build: build that too before anybody is served
+            todo = self._drain(self.queue.get_nowait())
+            shown = shown.merge(todo)
+        self.gate.open(None if result.ok else result.output)
+        self.reloads += 1
+        report = ReloadReport(
+            shown, result.ok, result.seconds, time.monotonic() - shown.seen_at, full, result.output
+        )
+        self.report(report)
+        return report
+
+    async def aclose(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
 class Session:
-    """One ``lambdadev up``: its containers, its gateway, its clean-up."""
+    """One ``lambdadev up``: its containers, its builder, its gateway, its clean-up."""
 
     def __init__(self, settings: Settings, engine: Engine, options: UpOptions) -> None:
         self.settings = settings
@@ -135,6 +267,11 @@ class Session:
         self.options = options
         self.session_id = uuid.uuid4().hex[:8]
         self.pool: Pool | None = None
+        self.old_pools: list[Pool] = []
+        self.builder: Builder | None = None
+        self.gateway: Gateway | None = None
+        self.generation = 0
+        self.hot = False  # the containers run the mounted bootstrap
         self.stop = threading.Event()
 
     def remove_leftovers(self) -> None:
@@ -142,42 +279,170 @@ class Session:
         if removed:
             out.info(f"removed {len(removed)} leftover container(s) of an earlier run")
 
-    def container_spec(self, image: Image) -> ContainerSpec:
+    @property
+    def name_prefix(self) -> str:
+        return f"lambdadev-{self.settings.project_id}-{self.session_id}"
+
+    def container_spec(self, image: Image, settings: Settings | None = None) -> ContainerSpec:
+        settings = settings or self.settings
+        mounts: dict[str, str] = {}
+        entrypoint = None
+        if self.builder is not None:
+            config = self.engine.image_attrs(image.id).get("Config") or {}
+            entrypoint = rie_entrypoint(config.get("Entrypoint"))
+            if entrypoint is None:
+                out.warn(
+                    "the dev image's ENTRYPOINT does not run aws-lambda-rie …/bootstrap: "
+                    "every change rebuilds the dev image"
+                )
+            else:
+                mounts = {str(out_dir(settings.root)): MOUNT_POINT}
+        self.hot = bool(mounts)
+        suffix = f"-g{self.generation}" if self.generation else ""
         return ContainerSpec(
             image=image.id,
-            name_prefix=f"lambdadev-{self.settings.project_id}-{self.session_id}",
-            project_id=self.settings.project_id,
+            name_prefix=self.name_prefix + suffix,
+            project_id=settings.project_id,
             session_id=self.session_id,
-            environment=function_environment(self.settings),
-            mem_limit=f"{self.settings.memory}m",
+            environment=function_environment(settings),
+            mem_limit=f"{settings.memory}m",
+            mounts=mounts,
+            entrypoint=entrypoint,
         )
+
+    def _make_builder(self, settings: Settings) -> Builder:
+        return make_builder(
+            settings.builder,
+            self.engine,
+            settings.root,
+            build_args(settings),
+            project_id=settings.project_id,
+            session_id=self.session_id,
+            name_prefix=self.name_prefix,
+        )
+
+    async def _build_all(self, settings: Settings) -> tuple[Image, BuildResult | None]:
+        """The dev image and (with watching) the builder's binary, side by side."""
+
+        async def image() -> Image:
+            return await in_daemon_thread(lambda: build_image(self.engine, settings, "dev", None, self.stop))
+
+        async def binary() -> BuildResult | None:
+            if self.builder is None:
+                return None
+            await self.builder.start()
+            return await self.builder.build()
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                image_task = group.create_task(image())
+                binary_task = group.create_task(binary())
+        except BaseExceptionGroup as group_error:
+            raise group_error.exceptions[0] from None
+        return image_task.result(), binary_task.result()
 
     async def serve(self, sock: socket.socket) -> None:
         settings = self.settings
-        image = await asyncio.to_thread(build_image, self.engine, settings, "dev", None, self.stop)
-        self.pool = Pool(self.engine, self.container_spec(image), settings.concurrency, on_log=self._log)
-        await self.pool.start()
         gate = Gate()
-        gate.open()
-        gateway = Gateway(self.pool, gate, timeout=settings.timeout)
-        server = _Server(uvicorn.Config(gateway.app, log_level="warning", access_log=False, lifespan="off"))
-        self._server = server
-        url = f"http://{settings.host}:{settings.port}"
-        out.ok(f"{settings.name} is up on {url}  (Ctrl-C to stop)")
-        out.info(f"  curl -XPOST {url}/2015-03-31/functions/function/invocations -d '{{}}'")
+        reloader: Reloader | None = None
+        if self.options.watch:
+            self.builder = self._make_builder(settings)
+            reloader = Reloader(gate, self.builder, self._restarting, self.rebuild)
+            reloader.listen(watch(SourceFilter(settings.root, settings.watch, settings.env_file), self.stop))
         try:
-            await server.serve(sockets=[sock])
+            image, first = await self._build_all(settings)
+            if first is not None and not first.ok:
+                hint = "fix the code and run `lambdadev up` again"
+                raise BuildFailed(f"go build failed:\n{first.output}", hint, first.output)
+            self.pool = Pool(self.engine, self.container_spec(image), settings.concurrency, on_log=self._log)
+            if not self.hot and reloader is not None:
+                reloader.builder = None
+            await self.pool.start()
+            gateway = Gateway(self.pool, gate, timeout=settings.timeout)
+            self.gateway = gateway
+            server = _Server(
+                uvicorn.Config(gateway.app, log_level="warning", access_log=False, lifespan="off")
+            )
+            self._server = server
+            url = f"http://{settings.host}:{settings.port}"
+            out.ok(f"{settings.name} is up on {url}  (Ctrl-C to stop)")
+            out.info(f"  curl -XPOST {url}/2015-03-31/functions/function/invocations -d '{{}}'")
+            if reloader is not None:
+                builder = self.builder.name if self.hot and self.builder else "dev image"
+                out.info(f"  watching {settings.root} for changes (rebuilds with: {builder})")
+                reloader.start()
+            else:
+                gate.open()
+            try:
+                await server.serve(sockets=[sock])
+            finally:
+                await gateway.aclose()
         finally:
-            await gateway.aclose()
+            self.stop.set()  # the watcher's thread checks it
+            if reloader is not None:
+                await reloader.aclose()
+
+    def _restarting(self) -> AbstractAsyncContextManager[None]:
+        assert self.pool is not None
+        return self.pool.restarting()
+
+    async def rebuild(self) -> BuildResult:
+        """The Dockerfile, lambdadev.toml or the env file changed: new settings, new dev image,
+        new binary, new containers; the old ones go once their invocations are done."""
+        started = time.monotonic()
+        try:
+            settings = self.options.reload_settings() if self.options.reload_settings else self.settings
+        except LambdadevError as exc:
+            return BuildResult(False, time.monotonic() - started, f"{exc.message}\nhint: {exc.hint or ''}")
+        if (settings.port, settings.host) != (self.settings.port, self.settings.host):
+            out.warn("a new port or host takes effect when you start `lambdadev up` again")
+        if self.builder is not None and (
+            settings.builder != self.settings.builder or settings.build_args != self.settings.build_args
+        ):
+            old_builder, self.builder = self.builder, self._make_builder(settings)
+            await in_daemon_thread(old_builder.close)
+        try:
+            image, binary = await self._build_all(settings)
+        except BuildFailed as exc:
+            return BuildResult(False, time.monotonic() - started, exc.log or exc.message)
+        if binary is not None and not binary.ok:
+            return BuildResult(False, time.monotonic() - started, binary.output)
+        self.generation += 1
+        new = Pool(self.engine, self.container_spec(image, settings), settings.concurrency, on_log=self._log)
+        try:
+            await new.start()
+        except BaseException:
+            await in_daemon_thread(new.close)
+            raise
+        old, self.pool = self.pool, new
+        self.settings = settings
+        if self.gateway is not None:
+            self.gateway.pool = new
+        if old is not None:
+            self.old_pools.append(old)
+            async with contextlib.AsyncExitStack() as stack:  # wait for its in-flight invocations
+                for _ in old.workers:
+                    await stack.enter_async_context(old.worker())
+            await in_daemon_thread(old.close)
+            self.old_pools.remove(old)
+        return BuildResult(True, time.monotonic() - started, "")
 
     def _log(self, index: int, line: str) -> None:
         text = format_log(index, line)
-        if text is not None:
+        if text is None:
+            return
+        if text.startswith("λ "):
+            out.line(text, style="dim")
+        else:
             out.log(text)
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
+        for pool in (*self.old_pools, self.pool):
+            if pool is not None:
+                pool.close()
+        if self.builder is not None:
+            with contextlib.suppress(Exception):
+                self.builder.close()
         # a build or start that was interrupted may have left containers without a pool
         with contextlib.suppress(Exception):
             self.engine.remove_labelled(f"{LABEL_SESSION}={self.session_id}")
