@@ -8,9 +8,12 @@ output), editor temp and backup files.
 
 Timing: watchfiles' Rust loop sleeps ``step`` ms, and yields once a step sees
 no new change (or ``debounce`` ms after the first one). Its defaults (50 ms,
-1600 ms) are tuned for servers; here a single save is seen after 2 steps
-(at most 2 * STEP_MS) and a burst of saves coalesces into one change set as long as
-the saves are less than a step apart, for at most DEBOUNCE_MS.
+1600 ms) are tuned for servers; here a save is seen within 2 steps (2 * STEP_MS)
+and saves less than a step apart coalesce into one change set (for at most
+DEBOUNCE_MS). The step is short because ``up`` closes its gate the moment a
+change is seen; saves that arrive while a build runs are merged by the reload
+loop and built before the gate opens, so a short step costs at most one extra
+incremental build, never a stale answer.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-STEP_MS = 25
-DEBOUNCE_MS = 400
+STEP_MS = 10
+DEBOUNCE_MS = 300
 SOURCE_NAMES = frozenset({"go.mod", "go.sum", "go.work", "go.work.sum"})
 CONFIG_NAMES = frozenset({"Dockerfile", ".dockerignore", "lambdadev.toml"})
 IGNORED_DIRS = frozenset(
