@@ -25,6 +25,8 @@ from lambdadev.errors import BuildFailed, EnvironmentProblem
 LABEL_PROJECT = "lambdadev.project"
 LABEL_SESSION = "lambdadev.session"
 LABEL_ROLE = "lambdadev.role"
+# what the engine adds to every container (and so to an export), not part of the image
+CONTAINER_FILES = frozenset({"/.dockerenv", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"})
 STEP_RE = re.compile(r"^Step (\d+/\d+) : (.*)$")
 
 
@@ -177,7 +179,8 @@ class Engine:
             with tarfile.open(fileobj=stream, mode="r") as tar:
                 for member in tar:
                     path = "/" + member.name.removeprefix("./").lstrip("/")
-                    files[path] = member.size if member.isfile() else 0
+                    if path not in CONTAINER_FILES:
+                        files[path] = member.size if member.isfile() else 0
             return files
         finally:
             container.remove(force=True)
