@@ -11,6 +11,7 @@ import contextlib
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -314,15 +315,25 @@ class Engine:
         workdir: str | None = None,
     ) -> tuple[int, str]:
         """``docker exec``: wait for ``cmd`` and return (exit code, stdout+stderr)."""
+        api = self.client.api
         try:
-            code, output = self.client.containers.get(container_id).exec_run(
-                cmd, environment=dict(environment or {}), workdir=workdir
-            )
+            created = api.exec_create(container_id, cmd, environment=dict(environment or {}), workdir=workdir)
+            exec_id = str(created["Id"])
+            output: Any = api.exec_start(exec_id)
+            # the output ends before the engine has always recorded the exit code: wait for it
+            for _ in range(500):
+                state = api.exec_inspect(exec_id)
+                if not state.get("Running") and state.get("ExitCode") is not None:
+                    break
+                time.sleep(0.01)
         except docker.errors.NotFound:
             raise EnvironmentProblem("the builder container is gone") from None
         except docker.errors.APIError as exc:
             raise EnvironmentProblem(f"docker exec failed: {exc.explanation or exc}") from None
+        except (requests.exceptions.ConnectionError, OSError) as exc:
+            raise unreachable(exc) from None
         text = output.decode(errors="replace") if isinstance(output, bytes) else str(output)
+        code = state.get("ExitCode")
         return int(code if code is not None else -1), text
 
     # ---- Go inside the Go image (when the host has no Go) ----
