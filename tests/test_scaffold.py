@@ -123,6 +123,7 @@ def test_render_every_template_and_base(tmp_path: Path, template: str, base: str
     assert "$name" not in dockerfile and "$production" not in dockerfile
     assert ("ca-certificates.crt" in dockerfile) == (base == "scratch")
     assert 'ENTRYPOINT ["/var/task/bootstrap"]' in dockerfile
+    assert "ARG GO_TAGS=lambda.norpc,timetzdata\n" in dockerfile  # tzdata on every base
     assert "USER 65532:65532" in dockerfile
     # the classic builder: none of BuildKit's Dockerfile extensions
     for buildkit_only in ("--mount", "--chmod", "--checksum", "<<"):

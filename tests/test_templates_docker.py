@@ -7,7 +7,8 @@ event of the template's manifest through the gateway, compared as JSON.
 CI time: every cell of one template uses the same Go module path, so the
 classic builder's layer cache shares the Go build stage between bases (the
 context is identical; only GO_TAGS differ, two compiles per template), and the
-RIE stage is built once for the whole run.
+RIE stage is built once for the whole run. Set LAMBDADEV_TEST_MODULE_PREFIX to
+a fresh value (e.g. example.com/$RANDOM) to time a run with the Go stages cold.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ BASES = list(scaffold.BASES)
 GO = os.environ.get("LAMBDADEV_TEST_GO", "/usr/local/go/bin/go")
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 RUNTIME_FILES = {"/.dockerenv", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}
+MODULE_PREFIX = os.environ.get("LAMBDADEV_TEST_MODULE_PREFIX", "example.com")
 ELF_MACHINE = {0x3E: "x86_64", 0xB7: "arm64"}
 
 
@@ -88,7 +90,7 @@ def test_template_on_base(workdir, docker_client, standin_images, start_up, temp
         "--template",
         template,
         "--module",
-        f"example.com/{template}",
+        f"{MODULE_PREFIX}/{template}",
         base=base,
     )
 
@@ -176,7 +178,7 @@ def distroless_arm64(docker_client, standin_images) -> str:
 @pytest.mark.parametrize("base", ["scratch", "distroless"])
 def test_arm64_cross_build(workdir, docker_client, standin_images, distroless_arm64, base: str):
     project = new_project(
-        workdir, f"arm-{base}", "--arch", "arm64", "--module", "example.com/hello", base=base
+        workdir, f"arm-{base}", "--arch", "arm64", "--module", f"{MODULE_PREFIX}/hello", base=base
     )
     env = lambdadev_env(base)
     if base == "distroless":
@@ -207,7 +209,7 @@ def test_arm64_cross_build(workdir, docker_client, standin_images, distroless_ar
 def test_size_table(workdir, docker_client, standin_images):
     project = workdir / "hello-al2023"
     if not project.is_dir():
-        project = new_project(workdir, "hello-al2023", "--module", "example.com/hello")
+        project = new_project(workdir, "hello-al2023", "--module", f"{MODULE_PREFIX}/hello")
     env = lambdadev_env("al2023")
     stand_ins = standins.base_images()
     env["LAMBDADEV_BASE_IMAGES"] = f"al2023={stand_ins['al2023']} distroless={stand_ins['distroless']}"
