@@ -240,22 +240,26 @@ def plain(rows: list[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def bar(row: Row, width: int = 24) -> str:
-    filled = row.ratio * width
-    if filled >= 1:
-        return "█" * round(filled)
-    return "▏"
+def bar(row: Row, scale: int, width: int = 24) -> str:
+    """Bars share the scale of the biggest production image; the baseline runs off it (»)."""
+    if row.base == BASELINE or scale <= 0:
+        return "█" * width + "»"
+    return "█" * max(1, round(row.image_size / scale * width))
 
 
 def print_rich(rows: list[Row], console: Console) -> None:
     from rich.table import Table
 
-    table = Table(title="image size by base (production target)", caption="* the base in lambdadev.toml")
+    table = Table(
+        title="image size by base (production target)",
+        caption="* the base in lambdadev.toml · bars: scale of the biggest production image",
+    )
     for header in HEADERS:
         table.add_column(header, justify="right" if "size" in header or header == "binary" else "left")
     table.add_column("")
+    scale = max((r.image_size for r in rows if r.base != BASELINE), default=0)
     for row in rows:
-        table.add_row(*cells(row), bar(row), style="bold" if row.current else None)
+        table.add_row(*cells(row), bar(row, scale), style="bold" if row.current else None)
     console.print(table)
 
 

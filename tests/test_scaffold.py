@@ -267,3 +267,10 @@ def test_arch_build_args_dev_is_native(on_x86: None):
     assert dev == {"GOARCH": "amd64", "BUILDPLATFORM": "linux/amd64"}
     prod = arch.build_args(engine, "arm64", "production", {}, "base:1")
     assert prod["GOARCH"] == "arm64" and prod["BASE_IMAGE"] == "lambdadev-base/base-1:arm64"
+
+
+def test_size_bars_share_the_scale_of_the_biggest_production_image():
+    baseline, scratch = rows()
+    al2023 = size.Row("al2023", "img", "t", 8_000_000, 3_800_000, "bootstrap", 9, 0.02)
+    assert size.bar(baseline, 8_000_000).endswith("»")
+    assert len(size.bar(al2023, 8_000_000)) == 24 and len(size.bar(scratch, 8_000_000)) == 12
