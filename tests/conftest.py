@@ -97,7 +97,9 @@ def new_project(parent: Path, name: str, *args: str, base: str = "al2023") -> Pa
 class Up:
     """A `lambdadev up` running in the background on a free port."""
 
-    def __init__(self, project: Path, *args: str, base: str = "al2023", env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, project: Path, *args: str, base: str = "al2023", env: dict[str, str] | None = None
+    ) -> None:
         self.project = project
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -168,4 +170,6 @@ def project_containers(client, project: Path) -> list[str]:
     from lambdadev.settings import resolve
 
     project_id = resolve(project).project_id
-    return [c.name for c in client.containers.list(all=True, filters={"label": f"lambdadev.project={project_id}"})]
+    return [
+        c.name for c in client.containers.list(all=True, filters={"label": f"lambdadev.project={project_id}"})
+    ]
