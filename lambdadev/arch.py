@@ -134,11 +134,11 @@ def build_args(
     return extra
 
 
-def dockerfile_base(root: Path) -> str | None:
-    """The default of ``ARG BASE_IMAGE=…`` in the function's Dockerfile."""
+def dockerfile_arg(root: Path, name: str) -> str | None:
+    """The default of ``ARG NAME=value`` in the function's Dockerfile."""
     try:
         text = (root / "Dockerfile").read_text()
     except OSError:
         return None
-    match = re.search(r"^\s*ARG\s+BASE_IMAGE=(\S+)\s*$", text, re.MULTILINE)
+    match = re.search(rf"^\s*ARG\s+{re.escape(name)}=(\S*)\s*$", text, re.MULTILINE)
     return match.group(1).strip("\"'") if match else None

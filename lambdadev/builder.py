@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import platform
 import re
 import signal
 import threading
@@ -33,7 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from lambdadev import gotool
+from lambdadev import arch, gotool
+from lambdadev.arch import dockerfile_arg
 from lambdadev.engine import LABEL_PROJECT, LABEL_ROLE, LABEL_SESSION, Engine
 from lambdadev.errors import EnvironmentProblem, UsageError
 
@@ -42,7 +42,6 @@ BINARY = "bootstrap"
 MOUNT_POINT = "/opt/lambdadev"
 CACHE_VOLUMES = {"lambdadev-go-build": "/cache/go-build", "lambdadev-go-mod": "/cache/go-mod"}
 BUILDERS = ("auto", "host", "container")
-GOARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 DEFAULT_TAGS = "lambda.norpc"
 
 T = TypeVar("T")
@@ -82,20 +81,10 @@ class GoFlags:
         return env
 
 
-def dockerfile_arg(root: Path, name: str) -> str | None:
-    """The default of ``ARG NAME=value`` in the function's Dockerfile."""
-    try:
-        text = (root / "Dockerfile").read_text()
-    except OSError:
-        return None
-    match = re.search(rf"^\s*ARG\s+{re.escape(name)}=(\S*)\s*$", text, re.MULTILINE)
-    return match.group(1).strip("\"'") if match else None
-
-
 def go_flags(root: Path, build_args: dict[str, str] | None = None) -> GoFlags:
     args = build_args or {}
     tags = args.get("GO_TAGS") or dockerfile_arg(root, "GO_TAGS") or DEFAULT_TAGS
-    return GoFlags(tags=tags, goarch=GOARCHES.get(platform.machine().lower()))
+    return GoFlags(tags=tags, goarch=arch.goarch(arch.host_arch()))
 
 
 def go_mod_version(root: Path) -> str | None:

@@ -83,7 +83,9 @@ def build_image(
     tag = tag or settings.image_tag(target)
     buildargs = build_args(settings)
     buildargs.update(
-        arch.build_args(engine, settings.arch, target, buildargs, arch.dockerfile_base(settings.root))
+        arch.build_args(
+            engine, settings.arch, target, buildargs, arch.dockerfile_arg(settings.root, "BASE_IMAGE")
+        )
     )
     if target == "dev" and settings.arch != arch.host_arch():
         out.info(f"dev runs natively on this {arch.host_arch()} machine; release images are {settings.arch}")

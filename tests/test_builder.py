@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from lambdadev import builder, gotool
-from lambdadev.builder import BINARY, HostBuilder, choose, dockerfile_arg, go_flags, out_dir
+from lambdadev.arch import dockerfile_arg
+from lambdadev.builder import BINARY, HostBuilder, choose, go_flags, out_dir
 from lambdadev.errors import EnvironmentProblem, UsageError
 
 DOCKERFILE = """ARG GO_IMAGE=golang:1.26
