@@ -1,6 +1,6 @@
 """bench/invoke: what the gateway costs and what the pool buys, measured in one run.
 
-    python bench/invoke [--requests 400] [--seconds 6]
+    python -m bench.invoke [--requests 400] [--seconds 6]
 
 Builds the probe function (tests/functions/probe) against the local stand-in
 images, then, on loopback only:
