@@ -315,7 +315,7 @@ def events_show(name: Annotated[str, typer.Argument(help="Name from `lambdadev e
 
 def main() -> None:
     try:
-        app()
+        app(prog_name="lambdadev")
     except LambdadevError as exc:
         if isinstance(exc, BuildFailed) and exc.log and out.is_tty:
             # on a terminal the spinner hid the tool's output: show its end
