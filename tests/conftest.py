@@ -173,3 +173,14 @@ def project_containers(client, project: Path) -> list[str]:
     return [
         c.name for c in client.containers.list(all=True, filters={"label": f"lambdadev.project={project_id}"})
     ]
+
+
+@pytest.fixture(scope="module")
+def probe_up(tmp_path_factory, standin_images) -> Iterator[Up]:
+    """`up --no-watch` of the probe test function (tests/functions/probe) on scratch, for one module."""
+    from tests.probe import probe_project
+
+    up = Up(probe_project(tmp_path_factory, slot="a"), "--no-watch", base="scratch")
+    up.wait_ready()
+    yield up
+    up.stop()

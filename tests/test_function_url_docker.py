@@ -13,17 +13,13 @@ import httpx
 import pytest
 
 from tests.conftest import Up
-from tests.probe import probe_project
 
 pytestmark = pytest.mark.docker
 
 
 @pytest.fixture(scope="module")
-def up(tmp_path_factory, standin_images):
-    up = Up(probe_project(tmp_path_factory, slot="a"), "--no-watch", base="scratch")
-    up.wait_ready()
-    yield up
-    up.stop()
+def up(probe_up: Up) -> Up:
+    return probe_up
 
 
 def test_get_with_query_cookies_and_repeated_headers(up):

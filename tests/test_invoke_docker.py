@@ -18,18 +18,14 @@ import pytest
 
 from lambdadev import events
 from tests.conftest import Up, lambdadev_env, run_lambdadev
-from tests.probe import probe_project
 
 pytestmark = pytest.mark.docker
 STATUS_RE = re.compile(r"^(ok|function error) · HTTP (\d+) · [\d.]+ ms · request [0-9a-f-]{36}$")
 
 
 @pytest.fixture(scope="module")
-def up(tmp_path_factory, standin_images):
-    up = Up(probe_project(tmp_path_factory, slot="a"), "--no-watch", base="scratch")
-    up.wait_ready()
-    yield up
-    up.stop()
+def up(probe_up: Up) -> Up:
+    return probe_up
 
 
 def invoke(up: Up, *args: str, input: bytes | None = None, cwd=None) -> subprocess.CompletedProcess[bytes]:
