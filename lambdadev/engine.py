@@ -29,6 +29,7 @@ LABEL_ROLE = "lambdadev.role"
 # what the engine adds to every container (and so to an export), not part of the image
 CONTAINER_FILES = frozenset({"/.dockerenv", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"})
 STEP_RE = re.compile(r"^Step (\d+/\d+) : (.*)$")
+NONZERO_RE = re.compile(r"returned a non-zero code: (\d+)")
 
 
 @dataclass(frozen=True)
@@ -366,8 +367,14 @@ class Engine:
 
 
 def _build_error(detail: str, log: list[str], target: str | None) -> BuildFailed:
-    step = next((m.group(1) for line in reversed(log) if (m := STEP_RE.match(line))), None)
-    where = f" at step {step}" if step else ""
+    match = next((m for line in reversed(log) if (m := STEP_RE.match(line))), None)
+    where = f" at step {match.group(1)}" if match else ""
+    code = NONZERO_RE.search(detail)
+    if match and code:
+        # "The command '/bin/sh -c …' returned a non-zero code: 1" → the step's own words, shortened
+        instruction = " ".join(match.group(2).split())
+        instruction = instruction if len(instruction) <= 70 else instruction[:69] + "…"
+        detail = f"`{instruction}` exited with code {code.group(1)}"
     hint = "read the build output above; fix the Dockerfile or the Go code and run it again"
     lowered = detail.lower()
     if any(
@@ -377,6 +384,5 @@ def _build_error(detail: str, log: list[str], target: str | None) -> BuildFailed
             "an image the Dockerfile names is not available here: pull it, or point the build at a local "
             "copy, e.g. --build-arg GO_IMAGE=… or --build-arg BASE_IMAGE=…"
         )
-    return BuildFailed(
-        f"docker build{' --target ' + target if target else ''} failed{where}: {detail}", hint, "\n".join(log)
-    )
+    what = f"docker build --target {target}" if target else "docker build"
+    return BuildFailed(f"{what} failed{where}: {detail}", hint, "\n".join(log))
