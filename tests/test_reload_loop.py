@@ -59,6 +59,14 @@ class Harness:
         self.rebuilds += 1
         return self.rebuild_results.pop(0)
 
+    def listen(self, start: bool = True) -> asyncio.Queue[ChangeSet | None]:
+        """Feed the reloader from a queue the test fills; start it unless told not to."""
+        changes: asyncio.Queue[ChangeSet | None] = asyncio.Queue()
+        self.reloader.listen(feed(changes))
+        if start:
+            self.reloader.start()
+        return changes
+
 
 def change(*paths: str, full: bool = False) -> ChangeSet:
     return ChangeSet(frozenset(paths), full)
@@ -82,9 +90,7 @@ def test_gate_closes_when_a_change_is_seen_and_opens_after_the_build() -> None:
     async def scenario() -> None:
         builder = ScriptedBuilder(BuildResult(True, 0.1, ""))
         h = Harness(builder)
-        changes: asyncio.Queue[ChangeSet | None] = asyncio.Queue()
-        h.reloader.listen(feed(changes))
-        h.reloader.start()
+        changes = h.listen()
         assert h.gate.is_open
         builder.release.clear()
         changes.put_nowait(change("main.go"))
@@ -109,9 +115,7 @@ def test_build_error_is_served_until_the_next_good_build() -> None:
         error = "./main.go:19:9: undefined: Responsee"
         builder = ScriptedBuilder(BuildResult(False, 0.1, error), BuildResult(True, 0.1, ""))
         h = Harness(builder)
-        changes: asyncio.Queue[ChangeSet | None] = asyncio.Queue()
-        h.reloader.listen(feed(changes))
-        h.reloader.start()
+        changes = h.listen()
         changes.put_nowait(change("main.go"))
         await settle(h, 1)
         assert h.gate.is_open and await h.gate.wait() == error
@@ -128,9 +132,7 @@ def test_saves_during_a_build_are_built_before_the_gate_opens() -> None:
     async def scenario() -> None:
         builder = ScriptedBuilder(BuildResult(True, 0.1, ""), BuildResult(True, 0.1, ""))
         h = Harness(builder)
-        changes: asyncio.Queue[ChangeSet | None] = asyncio.Queue()
-        h.reloader.listen(feed(changes))
-        h.reloader.start()
+        changes = h.listen()
         builder.release.clear()
         changes.put_nowait(change("main.go"))
         await builder.started.wait()
@@ -151,9 +153,7 @@ def test_config_change_rebuilds_the_image_not_the_binary() -> None:
     async def scenario() -> None:
         builder = ScriptedBuilder()
         h = Harness(builder, rebuild=[BuildResult(True, 2.0, "")])
-        changes: asyncio.Queue[ChangeSet | None] = asyncio.Queue()
-        h.reloader.listen(feed(changes))
-        h.reloader.start()
+        changes = h.listen()
         changes.put_nowait(change("Dockerfile", full=True))
         await settle(h, 1)
         assert h.rebuilds == 1 and builder.builds == 0 and h.restarts == 0
@@ -169,9 +169,7 @@ def test_builder_trouble_is_served_as_the_error_and_up_keeps_running() -> None:
             EnvironmentProblem("the builder container is gone"), BuildResult(True, 0.1, "")
         )
         h = Harness(builder)
-        changes: asyncio.Queue[ChangeSet | None] = asyncio.Queue()
-        h.reloader.listen(feed(changes))
-        h.reloader.start()
+        changes = h.listen()
         changes.put_nowait(change("main.go"))
         await settle(h, 1)
         assert "builder container is gone" in (await h.gate.wait() or "")
@@ -187,8 +185,7 @@ def test_changes_seen_before_start_keep_the_gate_closed() -> None:
     async def scenario() -> None:
         builder = ScriptedBuilder(BuildResult(True, 0.1, ""))
         h = Harness(builder)
-        changes: asyncio.Queue[ChangeSet | None] = asyncio.Queue()
-        h.reloader.listen(feed(changes))
+        changes = h.listen(start=False)
         changes.put_nowait(change("main.go"))
         await asyncio.sleep(0.01)
         h.reloader.start()
